@@ -1,0 +1,1 @@
+"""The project's own tooling (CLI, tour, dashboard). Recipes never import this package."""

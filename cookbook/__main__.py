@@ -1,0 +1,3 @@
+from cookbook.cli import main
+
+main()
