@@ -115,3 +115,16 @@ def resolve_redis() -> Iterator[str]:
         return
     with RedisServer() as server:
         yield server.url
+
+
+_notebook_stack = contextlib.ExitStack()
+
+
+def ensure_redis_url() -> str:
+    """For notebooks and scripts: a Redis URL valid until the interpreter exits."""
+    import atexit
+
+    if not os.environ.get("REDIS_URL"):
+        os.environ["REDIS_URL"] = _notebook_stack.enter_context(resolve_redis())
+        atexit.register(_notebook_stack.close)
+    return os.environ["REDIS_URL"]
