@@ -19,7 +19,7 @@ tour: .venv/.synced  ## run every recipe end to end against a throwaway Redis
 	$(UV) run cookbook tour
 
 test: .venv/.synced  ## the whole suite: unit, recipes against real Redis, docs, notebooks
-	$(UV) run pytest
+	$(UV) run pytest --nbmake
 
 lint: .venv/.synced
 	$(UV) run ruff check .
