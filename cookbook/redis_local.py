@@ -57,10 +57,14 @@ class RedisServer:
             if self.proc.poll() is not None:
                 log = (self.dir / "redis.log").read_text(errors="replace")[-2000:]
                 raise RuntimeError(f"redis-server exited with {self.proc.returncode}: {log}")
-            with contextlib.suppress(redis.RedisError):
-                if client.ping():
-                    client.close()
-                    return self
+            try:
+                client.ping()
+                client.close()
+                return self
+            except (redis.AuthenticationError, redis.ResponseError):
+                return self  # it answered: a password or ACL is set
+            except redis.RedisError:
+                pass
             time.sleep(0.05)
         raise RuntimeError(f"redis-server on port {self.port} did not answer in time")
 
