@@ -11,6 +11,7 @@ from common.broker import make_broker
 from common.errors import PermanentError
 from common.idempotency import Idempotency
 from common.settings import get_settings
+from common.shutdown import Checkpoints, raise_if_stopping
 
 settings = get_settings()
 broker = make_broker(settings)
@@ -41,3 +42,17 @@ def needs_fix(job_id: str) -> None:
     if not client.exists(f"{ns}:fixed"):
         raise PermanentError("dependency missing: set the fixed flag")
     client.sadd(f"{ns}:fixed_done", job_id)
+
+
+@dramatiq.actor(queue_name="long", max_retries=0)
+def long_job(job_id: str, steps: int, step_ms: int) -> None:
+    """Checkpoints after each step; on shutdown it stops between steps and resumes later."""
+    checkpoints = Checkpoints(client, ns)
+    state = checkpoints.load() or {"next": 0}
+    for step in range(state["next"], steps):
+        raise_if_stopping()  # Interrupted: requeued now, no attempt counted
+        time.sleep(step_ms / 1000)
+        client.rpush(f"{ns}:steps:{job_id}", step)
+        checkpoints.save({"next": step + 1})
+    checkpoints.clear()
+    client.sadd(f"{ns}:finished", job_id)
