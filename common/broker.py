@@ -15,7 +15,8 @@ What this broker adds to Dramatiq's:
 
 Middleware stack (order matters: ``after_*`` hooks run bottom-up):
 AgeLimit, TimeLimit, ShutdownNotifications, Callbacks, Pipelines, CurrentMessage,
-GracefulShutdown, CrashRecovery, DeadLetters, LogContext, RetryPolicy, then ``extra``.
+GracefulShutdown, CrashRecovery, DeadLetters, LogContext, RedisSetupCheck, RetryPolicy,
+then ``extra``.
 
 Copy with: settings.py, errors.py, retry.py, deadletter.py, recovery.py, shutdown.py,
 logging.py.
@@ -46,6 +47,7 @@ from redis.retry import Retry
 from common.deadletter import DeadLetter, DeadLetters, DeadLetterStore
 from common.logging import LogContext
 from common.recovery import CrashRecovery
+from common.redis_checks import RedisSetupCheck
 from common.retry import RetryPolicy
 from common.settings import Settings, get_settings
 from common.shutdown import GracefulShutdown
@@ -166,6 +168,7 @@ def make_broker(
                       interval_ms=settings.recovery_interval_ms),
         DeadLetters(store, on_dead=on_dead),
         LogContext(),
+        RedisSetupCheck(settings.critical_queues),
         retry_policy or RetryPolicy(),
         *extra_middleware,
     ]

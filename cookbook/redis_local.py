@@ -32,12 +32,13 @@ class RedisServer:
     """A ``redis-server`` child process. Restartable on the same port and data dir."""
 
     def __init__(self, *, port: int | None = None, args: Sequence[str] = (),
-                 directory: Path | None = None) -> None:
+                 directory: Path | None = None, config_file: Path | None = None) -> None:
         if shutil.which("redis-server") is None:
             raise RuntimeError("redis-server is not on PATH (apt-get install redis-server), "
                                "set REDIS_URL, or start a Docker engine")
         self.port = port or free_port()
         self.args = list(args)
+        self.config_file = config_file
         self._tmp = None if directory else tempfile.TemporaryDirectory(prefix="cookbook-redis-")
         self.dir = directory or Path(self._tmp.name)  # type: ignore[union-attr]
         self.proc: subprocess.Popen[bytes] | None = None
@@ -47,9 +48,11 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-               "--save", "", "--appendonly", "no", "--dir", str(self.dir),
-               "--logfile", str(self.dir / "redis.log"), *self.args]
+        # With a config file its settings stand; without one, nothing is written to disk.
+        head = [str(self.config_file)] if self.config_file else [
+            "--save", "", "--appendonly", "no"]
+        cmd = ["redis-server", *head, "--port", str(self.port), "--bind", "127.0.0.1",
+               "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log"), *self.args]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT_S
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
