@@ -45,7 +45,7 @@ from redis.backoff import ConstantBackoff
 from redis.retry import Retry
 
 from common.deadletter import DeadLetter, DeadLetters, DeadLetterStore
-from common.logging import LogContext
+from common.logging import LogContext, install_message_redaction
 from common.recovery import CrashRecovery
 from common.redis_checks import RedisSetupCheck
 from common.retry import RetryPolicy
@@ -151,6 +151,7 @@ def make_broker(
 ) -> CookbookBroker:
     """Build the broker every recipe uses. Call ``dramatiq.set_broker`` before declaring actors."""
     settings = settings or get_settings()
+    install_message_redaction()
     client = client or make_client(settings)
     store = DeadLetterStore(
         client, settings.namespace,

@@ -14,6 +14,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import dramatiq
@@ -81,3 +82,34 @@ class LogContext(Middleware):
         _current.set(None)
 
     after_skip_message = after_process_message
+
+
+def _safe(arg: Any) -> Any:
+    if isinstance(arg, dramatiq.Message) or type(arg).__name__ == "MessageProxy":
+        return f"{arg.actor_name}#{arg.message_id}"
+    return arg
+
+
+_previous_factory: Callable[..., logging.LogRecord] | None = None
+
+
+def install_message_redaction() -> None:
+    """Keep job payloads out of every log line, whoever configures logging.
+
+    Dramatiq logs messages with their arguments ("Failed to process message
+    signup('ada@example.com', password='...')"); payloads may hold secrets or personal data.
+    This record factory replaces any message passed as a log argument with ``actor#id``.
+    """
+    global _previous_factory
+    if _previous_factory is not None:
+        return
+    _previous_factory = logging.getLogRecordFactory()
+    previous = _previous_factory
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(_safe(a) for a in record.args)
+        return record
+
+    logging.setLogRecordFactory(factory)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from cookbook.copy_cmd import copy_recipe
+from cookbook.dashboard_cmd import dashboard
 from cookbook.dlq_cmd import dlq
 from cookbook.tour import tour
 
@@ -20,6 +21,7 @@ def cli() -> None:
 cli.add_command(tour)
 cli.add_command(dlq)
 cli.add_command(copy_recipe)
+cli.add_command(dashboard)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Monitoring UI (Bull Board's role): queues, workers, dead letters, Redis health, /metrics."""
