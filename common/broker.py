@@ -30,8 +30,8 @@ from typing import Any
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
-from dramatiq.errors import BrokerConnectionError, ConnectionClosed, DecodeError
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.errors import BrokerConnectionError, BrokerError
 from dramatiq.middleware import (
     AgeLimit,
     Callbacks,
@@ -44,6 +44,7 @@ from dramatiq.middleware import (
 from redis.backoff import ConstantBackoff
 from redis.retry import Retry
 
+from common.consumer import CookbookConsumer
 from common.deadletter import DeadLetter, DeadLetters, DeadLetterStore
 from common.logging import LogContext, install_message_redaction
 from common.recovery import CrashRecovery
@@ -57,50 +58,15 @@ _REDIS_DOWN = (redis.ConnectionError, redis.TimeoutError)
 
 
 class BrokerUnavailable(BrokerConnectionError):
-    """Redis could not be reached; the message was not enqueued."""
+    """Redis could not be reached (or refused the credentials); nothing was enqueued."""
 
 
-class CookbookConsumer(_RedisConsumer):
-    def __next__(self) -> Any:
-        try:
-            return super().__next__()
-        except DecodeError as exc:
-            self._dead_letter_undecodable(exc)
-            return None
-        except redis.TimeoutError as exc:
-            raise ConnectionClosed(exc) from None
+class BrokerFull(BrokerError):
+    """Redis is at ``maxmemory`` with ``noeviction``: it refuses writes, nothing was enqueued."""
 
-    def _dead_letter_undecodable(self, exc: DecodeError) -> None:
-        raw: bytes = exc.data if isinstance(exc.data, bytes) else str(exc.data).encode()
-        client: redis.Redis = self.broker.client
-        acks = f"{self.broker.namespace}:__acks__.{self.broker.broker_id}.{self.queue_name}"
-        messages = f"{self.broker.namespace}:{self.queue_name}.msgs"
-        # The fetch script returns payloads without their ids: find the id by its payload.
-        redis_id = next(
-            (i for i in client.smembers(acks) if client.hget(messages, i) == raw), None
-        )
-        recorded = False
-        for middleware in self.broker.middleware:
-            if hasattr(middleware, "record_undecodable"):
-                middleware.record_undecodable(self.broker, self.queue_name, raw, exc)
-                recorded = True
-        if redis_id is not None:
-            rid = redis_id.decode() if isinstance(redis_id, bytes) else redis_id
-            command = self.broker.do_ack if recorded else self.broker.do_nack
-            command(self.queue_name, rid)
-        log.error("dead-lettered an undecodable message on %s: %s", self.queue_name, exc)
 
-    def ack(self, message: Any) -> None:
-        try:
-            super().ack(message)
-        except redis.TimeoutError as exc:
-            raise ConnectionClosed(exc) from None
-
-    def nack(self, message: Any) -> None:
-        try:
-            super().nack(message)
-        except redis.TimeoutError as exc:
-            raise ConnectionClosed(exc) from None
+class MessageTooLarge(ValueError):
+    """The encoded message is over ``COOKBOOK_MAX_MESSAGE_BYTES``: use a claim check."""
 
 
 class CookbookBroker(RedisBroker):
@@ -108,19 +74,68 @@ class CookbookBroker(RedisBroker):
 
     safe_url: str = "redis"
     dead_letters: DeadLetterStore
+    max_message_bytes: int = 1_048_576
 
     @property
     def consumer_class(self) -> type[CookbookConsumer]:
         return CookbookConsumer
 
     def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> Any:
+        what = f"message {message.message_id} for {message.actor_name!r} was not enqueued"
         try:
             return super().enqueue(message, delay=delay)
+        except redis.AuthenticationError as exc:
+            raise BrokerUnavailable(f"Redis at {self.safe_url} refused the credentials; {what} "
+                                    f"({type(exc).__name__})") from None
         except _REDIS_DOWN as exc:
-            raise BrokerUnavailable(
-                f"Redis at {self.safe_url} is unreachable; message {message.message_id} for "
-                f"{message.actor_name!r} was not enqueued ({type(exc).__name__}: {exc})"
-            ) from None
+            raise BrokerUnavailable(f"Redis at {self.safe_url} is unreachable; {what} "
+                                    f"({type(exc).__name__}: {exc})") from None
+        except redis.ResponseError as exc:
+            if str(exc).startswith("OOM"):
+                raise BrokerFull(f"Redis at {self.safe_url} is out of memory (maxmemory "
+                                 f"reached, noeviction); {what}") from None
+            raise
+
+    def do_enqueue(self, queue_name: str, redis_id: str, data: bytes) -> Any:
+        if len(data) > self.max_message_bytes:
+            raise MessageTooLarge(
+                f"message for queue {queue_name!r} is {len(data)} bytes, over the "
+                f"{self.max_message_bytes}-byte limit (COOKBOOK_MAX_MESSAGE_BYTES); store the "
+                "payload outside the message (see recipes/large_payloads)")
+        return self._dispatch("enqueue")(queue_name, redis_id, data)
+
+    def do_fetch(self, queue_name: str, count: int) -> list[bytes]:
+        """Fetch as Dramatiq does, then dead-letter payloads over the size limit unread."""
+        payloads: list[bytes] = self._dispatch("fetch")(queue_name, count)
+        if not any(p is not None and len(p) > self.max_message_bytes for p in payloads):
+            return payloads
+        keep = []
+        for payload in payloads:
+            if payload is not None and len(payload) > self.max_message_bytes:
+                self.reject_raw(queue_name, payload, "MessageTooLarge",
+                                f"message too large: {len(payload)} bytes > "
+                                f"{self.max_message_bytes}")
+            else:
+                keep.append(payload)
+        return keep
+
+    def reject_raw(self, queue_name: str, raw: bytes, error_type: str, reason: str) -> None:
+        """Dead-letter a fetched payload this worker cannot or must not process, then ack it."""
+        acks = f"{self.namespace}:__acks__.{self.broker_id}.{queue_name}"
+        messages = f"{self.namespace}:{queue_name}.msgs"
+        # Dramatiq's fetch returns payloads without ids: find the id by length, then content.
+        redis_id = next((i for i in self.client.smembers(acks)
+                         if self.client.hstrlen(messages, i) == len(raw)
+                         and self.client.hget(messages, i) == raw), None)
+        recorded = False
+        for middleware in self.middleware:
+            if isinstance(middleware, DeadLetters):
+                middleware.record_raw(self, queue_name, raw, error_type, reason)
+                recorded = True
+        if redis_id is not None:
+            rid = redis_id.decode() if isinstance(redis_id, bytes) else redis_id
+            (self.do_ack if recorded else self.do_nack)(queue_name, rid)
+        log.error("dead-lettered a message on %s: %s", queue_name, reason)
 
 
 def make_client(settings: Settings | None = None, *, pool_size: int | None = None) -> redis.Redis:
@@ -180,6 +195,7 @@ def make_broker(
         heartbeat_timeout=settings.heartbeat_timeout_ms,
     )
     broker.safe_url = settings.redis_url_safe
+    broker.max_message_bytes = settings.max_message_bytes
     broker.dead_letters = store
     return broker
 

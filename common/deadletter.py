@@ -111,8 +111,8 @@ class DeadLetterStore:
         if letter is None:
             raise KeyError(f"no dead letter with id {letter_id!r}")
         if letter.message is None:
-            raise ValueError(f"dead letter {letter_id!r} holds an undecodable message; "
-                             "it can be shown and purged, not replayed")
+            raise ValueError(f"dead letter {letter_id!r} holds a raw payload that is not "
+                             "a valid message; it can be shown and purged, not replayed")
         data = dict(letter.message)
         options = {k: v for k, v in data.get("options", {}).items() if k not in RESET_OPTIONS}
         data["options"] = options
@@ -191,15 +191,15 @@ class DeadLetters(Middleware):
     def after_nack(self, broker: dramatiq.Broker, message: Any) -> None:
         self._drop_dramatiq_copy(broker, message.queue_name, message.options["redis_message_id"])
 
-    def record_undecodable(self, broker: dramatiq.Broker, queue_name: str, raw: bytes,
-                           error: Exception) -> None:
-        """Called by ``common.broker``'s consumer for bytes that are not a Dramatiq message."""
+    def record_raw(self, broker: dramatiq.Broker, queue_name: str, raw: bytes,
+                   error_type: str, reason: str) -> None:
+        """Record a payload that never became a message (undecodable, oversized)."""
         self._record(DeadLetter(
-            id=f"undecodable-{uuid.uuid4()}",
+            id=f"raw-{uuid.uuid4()}",
             queue=_canonical(queue_name),
             actor=None,
-            reason=f"undecodable message: {error.__cause__ or error}"[:2_000],
-            error_type=type(error.__cause__ or error).__name__,
+            reason=reason[:2_000],
+            error_type=error_type,
             failed_at_ms=int(time.time() * 1000),
             raw=raw[:RAW_PREVIEW_BYTES].decode("utf-8", errors="backslashreplace"),
         ))

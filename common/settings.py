@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     )
     dead_letter_max_count: int | None = Field(default=None, ge=1)
     critical_queues: tuple[str, ...] = ()
+    max_message_bytes: int = Field(default=1_048_576, ge=1_024)
 
     @field_validator("redis_url")
     @classmethod

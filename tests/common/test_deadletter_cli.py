@@ -103,15 +103,13 @@ def test_alert_hook_is_called_and_retention_is_explicit(
 
 def test_undecodable_letters_can_be_shown_not_replayed(broker: CookbookBroker,
                                                        settings_env: dict[str, str]) -> None:
-    from dramatiq.errors import DecodeError
-
     from common.deadletter import DeadLetters
 
     middleware = next(m for m in broker.middleware if isinstance(m, DeadLetters))
-    middleware.record_undecodable(broker, "q", b"\xffgarbage", DecodeError("bad", b"", None))
+    middleware.record_raw(broker, "q", b"\xffgarbage", "UnicodeDecodeError", "undecodable")
     letter = broker.dead_letters.recent()[0]
     assert letter.raw is not None and "garbage" in letter.raw
     result = subprocess.run([sys.executable, "-m", "cookbook", "dlq", "replay", letter.id],
                             cwd=ROOT, env={"PATH": "/usr/bin:/bin", **settings_env},
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0 and "undecodable" in result.stderr
+    assert result.returncode != 0 and "not a valid message" in result.stderr
