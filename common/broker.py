@@ -91,7 +91,7 @@ class CookbookBroker(RedisBroker):
             raise BrokerUnavailable(f"Redis at {self.safe_url} is unreachable; {what} "
                                     f"({type(exc).__name__}: {exc})") from None
         except redis.ResponseError as exc:
-            if str(exc).startswith("OOM"):
+            if isinstance(exc, redis.exceptions.OutOfMemoryError) or str(exc).startswith("OOM"):
                 raise BrokerFull(f"Redis at {self.safe_url} is out of memory (maxmemory "
                                  f"reached, noeviction); {what}") from None
             raise
