@@ -106,7 +106,7 @@ class Batcher(Generic[M]):
         batches = waiting // self.config.size
         if waiting % self.config.size and head is not None:
             now_ms = secs * 1000 + micros // 1000
-            added = head.split(b":", 2)[1]
+            added = [*head.split(b":", 2), b"", b""][1]  # a foreign entry counts as old
             if not added.isdigit() or now_ms - int(added) >= self.config.max_age_ms:
                 batches += 1
         return self.flush(batches=batches)

@@ -28,6 +28,7 @@ from recipes.batching.scripts import RELEASE
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 Handler = Callable[[BatchContext[M]], None]
+BUSY_RECHECK_MS = 1_000
 
 
 class UndecodableItem(PermanentError):
@@ -42,8 +43,11 @@ def run_batch(batcher: Batcher[M], handler: Handler[M], batch_id: str) -> str:
         return "gone"  # a duplicate or redelivered job whose batch was already settled
     token = uuid.uuid4().hex
     if not client.set(keys["lease"], token, nx=True, px=batcher.config.lease_ms):
+        # Look again soon: a live holder settles the batch (then this copy finds it gone),
+        # a dead holder's lease runs out and this copy takes over.
         ttl = int(client.pttl(keys["lease"]))
-        raise RetryLater(f"batch {batch_id} is held by another run", delay_ms=max(ttl, 50))
+        raise RetryLater(f"batch {batch_id} is held by another run",
+                         delay_ms=min(max(ttl, 50), BUSY_RECHECK_MS))
     settled = False
     try:
         ctx = load(batcher, batch_id, keys, token)
