@@ -1,10 +1,11 @@
 """What a batch handler sees: the items still to do, and how to report each one.
 
 A handler calls ``ctx.succeed(item, effect)`` or ``ctx.fail(item, error)`` for every item.
-``effect`` is a function that queues Redis writes on a pipeline: the writes of all
-succeeded items and their done marks commit in one MULTI, so an item's effect and its done
-mark exist together or not at all. ``ctx.commit()`` does that mid-batch (long batches keep
-their progress across a crash); the runner commits the rest when the handler returns.
+``effect`` is a function that queues Redis writes on a pipeline; ``ctx.batch_effect``, if
+set, queues the writes of all the items being committed at once (one HINCRBY per account
+instead of one per item). Effects and done marks commit in one MULTI, so an item's effect
+and its done mark exist together or not at all. ``ctx.commit()`` does that mid-batch (long
+batches keep their progress across a crash); the runner commits the rest at the end.
 """
 
 from __future__ import annotations
@@ -52,13 +53,14 @@ class BatchContext(Generic[M]):
     batch_id: str
     reason: str  # size, age or retry
     items: list[BatchItem[M]]
-    staged: dict[str, Effect | None] = field(default_factory=dict)
+    staged: dict[str, tuple[BatchItem[M], Effect | None]] = field(default_factory=dict)
+    batch_effect: Callable[[redis.client.Pipeline, list[BatchItem[M]]], None] | None = None
     failures: dict[str, Failure] = field(default_factory=dict)
     committed: set[str] = field(default_factory=set)
 
     def succeed(self, item: BatchItem[M], effect: Effect | None = None) -> None:
         self.failures.pop(item.seq, None)
-        self.staged[item.seq] = effect
+        self.staged[item.seq] = (item, effect)
 
     def fail(self, item: BatchItem[M], error: BaseException) -> None:
         self.staged.pop(item.seq, None)
@@ -98,9 +100,11 @@ class BatchContext(Generic[M]):
                             delay_ms=self.lease_ms) from None
 
     def stage_successes(self, pipe: redis.client.Pipeline, *, mark_done: bool = True) -> None:
-        for effect in self.staged.values():
+        for _, effect in self.staged.values():
             if effect is not None:
                 effect(pipe)
+        if self.batch_effect is not None and self.staged:
+            self.batch_effect(pipe, [item for item, _ in self.staged.values()])
         if self.staged and mark_done:
             pipe.sadd(self.keys["done"], *self.staged)
 
