@@ -5,6 +5,8 @@ QUEUE = "fifo_ordered"
 LOCK_TTL_MS = 10_000
 #: Renew the lock after this many events (well inside the TTL).
 RENEW_EVERY = 50
+#: A parked doorbell looks at a busy account's lock this often.
+PARK_POLL_MS = 1_000
 
 
 def keys(namespace: str, account: str) -> dict[str, str]:
@@ -13,6 +15,7 @@ def keys(namespace: str, account: str) -> dict[str, str]:
         "seq": f"{base}:seq",
         "events": f"{base}:events",
         "lock": f"{base}:lock",
+        "bell": f"{base}:bell",
         "balance": f"{base}:balance",
         "applied": f"{base}:applied",
         "last_seq": f"{base}:last_seq",

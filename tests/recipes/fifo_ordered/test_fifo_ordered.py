@@ -73,3 +73,18 @@ def test_invalid_event_is_rejected_before_anything_is_stored(
                                                         amount_cents=0))
     assert actors.mailbox.pending("a") == 0
     assert redis_client.llen(f"{broker.namespace}:{QUEUE}") == 0
+
+
+def test_an_account_locked_by_a_dead_holder_is_drained_once_the_lock_expires(
+    broker: CookbookBroker, settings: Settings, redis_client: redis.Redis, start_worker
+) -> None:  # type: ignore[no-untyped-def]
+    """The holder crashed: nobody will re-check its list, so a doorbell must wait, not vanish."""
+    actors = register(broker, redis_client, settings.namespace)
+    lock_key = actors.mailbox.keys("orphan")["lock"]
+    redis_client.set(lock_key, "token-of-a-dead-worker", px=1_500)
+    for _ in range(5):
+        send_event(actors, AccountEvent(account="orphan", kind="deposit", amount_cents=10))
+    start_worker(queues=[QUEUE], threads=2)
+    wait_until(lambda: actors.mailbox.applied("orphan") == [1, 2, 3, 4, 5], timeout=20,
+               message="orphaned account drained after the lock expired")
+    assert broker.dead_letters.count() == 0
