@@ -33,7 +33,7 @@ def _park(client: redis.Redis, bell: str, message_id: str) -> bool:
     A live holder re-checks the list after release, but a dead one never will, so one
     doorbell per account stays parked (re-scheduled, no attempt spent) until the lock is free.
     """
-    parked = client.get(bell)
+    parked: bytes | None = client.get(bell)  # type: ignore[assignment]
     if parked is None:
         return bool(client.set(bell, message_id, nx=True, px=LOCK_TTL_MS * 2))
     if parked.decode() == message_id:
