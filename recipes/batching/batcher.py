@@ -20,7 +20,14 @@ import redis
 from pydantic import BaseModel
 
 from recipes.batching import BATCH_ACTOR, CHUNK, QUEUE, batch_keys, batcher_keys
-from recipes.batching.bulk import Prepared, announce, prepare, validate_all
+from recipes.batching.bulk import (
+    Prepared,
+    announce,
+    check_sizes,
+    failure,
+    prepare,
+    validate_all,
+)
 from recipes.batching.config import BatchConfig
 from recipes.batching.scripts import ADD, FLUSH
 
@@ -65,14 +72,23 @@ class Batcher(Generic[M]):
         models = validate_all(self.model, items)
         if dedupe_key is not None and len(models) > CHUNK:
             raise ValueError(f"dedupe_key needs at most {CHUNK} items, got {len(models)}")
+        docs = [m.model_dump_json() for m in models]
+        check_sizes(docs, getattr(self.broker, "max_message_bytes", None), "item")
         waiting = 0
-        for start in range(0, len(models), CHUNK):
-            docs = [m.model_dump_json() for m in models[start:start + CHUNK]]
-            waiting = int(self._add(keys=[self.keys["pending"], self.keys["seq"],
-                                          dedupe_key or ""], args=[DEDUPE_TTL_S, *docs]))
+        for start in range(0, len(docs), CHUNK):
+            try:
+                waiting = int(self._add(keys=[self.keys["pending"], self.keys["seq"],
+                                              dedupe_key or ""],
+                                        args=[DEDUPE_TTL_S, *docs[start:start + CHUNK]]))
+            except redis.RedisError as exc:
+                raise failure(self.broker, exc, f"{start} of {len(docs)} items are added, "
+                              "the rest are not", models[:start]) from None
             if waiting >= self.config.size:
-                waiting -= self.config.size * self.flush(batches=waiting // self.config.size,
-                                                         by_age=False)
+                try:
+                    waiting -= self.config.size * self.flush(
+                        batches=waiting // self.config.size, by_age=False)
+                except redis.RedisError as exc:  # the items are safe; a ticker flushes them
+                    log.warning("flush after add failed (%s); left to the flush ticker", exc)
         return max(waiting, 0)
 
     def flush(self, *, batches: int = 1, by_age: bool = True) -> int:

@@ -23,7 +23,7 @@ import redis
 from dramatiq.common import current_millis, dq_name
 from pydantic import BaseModel, TypeAdapter
 
-from common.broker import BrokerUnavailable
+from common.broker import BrokerFull, BrokerUnavailable, MessageTooLarge
 from common.jobs import TypedActor
 from recipes.batching import CHUNK
 
@@ -31,9 +31,17 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class BulkEnqueueError(BrokerUnavailable):
-    """Redis failed part-way: ``sent`` holds the messages that are on the queue."""
+    """Redis failed part-way: ``sent`` holds what is queued (messages, or items added)."""
 
-    def __init__(self, text: str, sent: list[dramatiq.Message[Any]]) -> None:
+    def __init__(self, text: str, sent: Sequence[Any]) -> None:
+        super().__init__(text)
+        self.sent = sent
+
+
+class BulkEnqueueFull(BrokerFull):
+    """Redis is out of memory (noeviction): ``sent`` holds what is queued."""
+
+    def __init__(self, text: str, sent: Sequence[Any]) -> None:
         super().__init__(text)
         self.sent = sent
 
@@ -83,24 +91,48 @@ def validate_all(model: type[M], jobs: Sequence[M | Mapping[str, Any]]) -> list[
 
 def bulk_send(actor: TypedActor[M, Any], jobs: Sequence[M | Mapping[str, Any]], *,
               delay: int | None = None, chunk: int = CHUNK) -> list[dramatiq.Message[Any]]:
-    """Enqueue one message per job, ``chunk`` messages per round trip. All-or-nothing per chunk."""
+    """Enqueue one message per job, ``chunk`` messages per round trip.
+
+    Every payload is validated and every message size checked before anything is written;
+    each chunk is then all-or-nothing, and a Redis failure says how many are queued.
+    """
     models = validate_all(actor.model, jobs)
     broker = actor.actor.broker
-    client: redis.Redis = broker.client  # type: ignore[attr-defined]
+    limit = getattr(broker, "max_message_bytes", None)
+    prepared = [prepare(broker, actor.actor.message_with_options(
+        args=(m.model_dump(mode="json"),)), delay=delay) for m in models]
+    check_sizes([p.encoded for p in prepared], limit, f"job for {actor.actor_name!r}")
     sent: list[dramatiq.Message[Any]] = []
-    for start in range(0, len(models), chunk):
-        batch = [prepare(broker, actor.actor.message_with_options(
-            args=(m.model_dump(mode="json"),)), delay=delay) for m in models[start:start + chunk]]
+    for start in range(0, len(prepared), chunk):
+        batch = prepared[start:start + chunk]
         try:
-            write(client, batch)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise BulkEnqueueError(
-                f"Redis at {getattr(broker, 'safe_url', 'redis')} failed after {len(sent)} of "
-                f"{len(models)} messages for {actor.actor_name!r}; the first {len(sent)} are "
-                f"queued, the rest were not ({type(exc).__name__}: {exc})", sent) from None
+            write(broker.client, batch)  # type: ignore[attr-defined]
+        except redis.RedisError as exc:
+            raise failure(broker, exc, f"{len(sent)} of {len(prepared)} messages for "
+                          f"{actor.actor_name!r} are queued, the rest are not", sent) from None
         announce(broker, batch)
         sent.extend(p.message for p in batch)
     return sent
+
+
+def check_sizes(encoded: Sequence[bytes | str], limit: int | None, what: str) -> None:
+    """The broker's message size limit, checked for all before anything is written."""
+    for i, data in enumerate(encoded):
+        if limit is not None and len(data) > limit:
+            raise MessageTooLarge(f"{what} {i} is {len(data)} bytes, over the {limit}-byte "
+                                  "limit (COOKBOOK_MAX_MESSAGE_BYTES); nothing was written")
+
+
+def failure(broker: Any, exc: redis.RedisError, what: str, sent: Sequence[Any]) -> Exception:
+    """The same error classes as ``CookbookBroker.enqueue``, plus what did get queued."""
+    where = f"Redis at {getattr(broker, 'safe_url', 'redis')}"
+    if isinstance(exc, redis.AuthenticationError):
+        return BulkEnqueueError(f"{where} refused the credentials; {what}", sent)
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        return BulkEnqueueError(f"{where} is unreachable; {what} ({type(exc).__name__})", sent)
+    if isinstance(exc, redis.exceptions.OutOfMemoryError) or str(exc).startswith("OOM"):
+        return BulkEnqueueFull(f"{where} is out of memory (noeviction); {what}", sent)
+    return exc
 
 
 def write(client: redis.Redis, prepared: Sequence[Prepared]) -> None:

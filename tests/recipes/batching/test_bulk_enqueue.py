@@ -11,7 +11,7 @@ import redis
 from dramatiq.middleware import Middleware
 from pydantic import ValidationError
 
-from common.broker import CookbookBroker, make_broker
+from common.broker import CookbookBroker, MessageTooLarge, make_broker
 from common.settings import Settings
 from recipes.batching import SINGLE_QUEUE
 from recipes.batching.actors import register
@@ -103,7 +103,25 @@ def test_redis_down_fails_fast_and_says_what_was_queued(
     dramatiq.set_broker(broker)
     actors = register(broker, broker.client, private.namespace)
     server.kill()
-    with pytest.raises(BulkEnqueueError, match="failed after 0 of 20") as caught:
+    with pytest.raises(BulkEnqueueError, match="unreachable; 0 of 20 messages") as caught:
         send_entries(actors, sample_entries(20))
     assert caught.value.sent == []
+    with pytest.raises(BulkEnqueueError, match="unreachable; 0 of 20 items are added"):
+        actors.batcher.add_many(sample_entries(20))
     broker.close()
+
+
+def test_an_oversized_message_or_item_is_refused_before_anything_is_written(
+    broker: CookbookBroker, settings: Settings, redis_client: redis.Redis
+) -> None:
+    actors = register(broker, redis_client, settings.namespace)
+    entries = sample_entries(3_000)
+    entries[2_500] = LedgerEntry(entry_id="x" * 128, account="a" * 64, amount_cents=1)
+    broker.max_message_bytes = len(actors.apply_one.message(entries[0]).encode()) + 100
+    with pytest.raises(MessageTooLarge, match="job for 'batching_apply_one' 2500 is"):
+        bulk_send(actors.apply_one, entries)
+    assert redis_client.llen(f"{settings.namespace}:{SINGLE_QUEUE}") == 0  # not even chunk 1
+    broker.max_message_bytes = len(entries[0].model_dump_json()) + 100
+    with pytest.raises(MessageTooLarge, match="item 2500 is"):
+        actors.batcher.add_many(entries)
+    assert actors.batcher.pending() == 0
