@@ -77,16 +77,20 @@ class BatchContext(Generic[M]):
         with self.client.pipeline(transaction=True) as pipe:
             self.begin(pipe)
             self.stage_successes(pipe)
-            pipe.pexpire(self.keys["lease"], self.lease_ms)
+            pipe.set(self.keys["lease"], self.token, px=self.lease_ms)  # renew (or re-take)
             pipe.hincrby(self.keys["stats"], "succeeded", len(self.staged))
             self.execute(pipe)
         return self.mark_committed()
 
     def begin(self, pipe: redis.client.Pipeline) -> None:
-        """WATCH the lease and check it is still ours, then open the MULTI."""
+        """WATCH the lease and check no other run holds it, then open the MULTI.
+
+        An expired lease nobody took is fine: no other run can have committed meanwhile,
+        and if one takes it before our EXEC, WATCH makes the EXEC fail.
+        """
         pipe.watch(self.keys["lease"])
         holder = pipe.get(self.keys["lease"])
-        if holder not in (self.token.encode(), self.token):
+        if holder not in (None, self.token.encode(), self.token):
             pipe.reset()
             raise LeaseLost(f"batch {self.batch_id}: lease lost, another run owns it",
                             delay_ms=self.lease_ms)

@@ -68,6 +68,8 @@ def settle(batcher: Batcher[Any], ctx: BatchContext[Any]) -> None:
         ctx.execute(pipe)
     ctx.mark_committed()
     announce(batcher.broker, prepared)
+    if letters and (store.max_age_days is not None or store.max_count is not None):
+        store.prune(max_age_days=store.max_age_days, max_count=store.max_count)
     for letter in letters:
         log.error("dead-lettered %s: %s", letter.id, letter.reason)
         alert(batcher.broker, letter)

@@ -145,3 +145,20 @@ def test_a_run_that_lost_its_lease_commits_nothing(batching) -> None:  # type: i
         assert type(exc).__name__ == "LeaseLost"
     assert actors.ledger.applied() == {}
     assert actors.batcher.open_batches() == [batch_id]  # still there for the lease holder
+
+
+def test_a_run_whose_lease_merely_expired_still_commits(batching) -> None:  # type: ignore[no-untyped-def]
+    actors = batching(size=10, max_age_ms=600_000)
+    add_entries(actors, sample_entries(10))
+    (batch_id,) = actors.batcher.open_batches()
+    lease = actors.batcher.batch_keys(batch_id)["lease"]
+
+    def slow(ctx) -> None:  # type: ignore[no-untyped-def]
+        actors.batcher.client.delete(lease)  # expired; no other run took the batch
+        for item in ctx.items:
+            ctx.succeed(item)
+        ctx.batch_effect = actors.ledger.apply_all
+
+    assert run_batch(actors.batcher, slow, batch_id) == "settled"
+    assert actors.ledger.applied() == {f"e{i}": 1 for i in range(10)}
+    assert actors.batcher.open_batches() == []
