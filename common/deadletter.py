@@ -71,10 +71,14 @@ class DeadLetterStore:
         self.max_age_days = max_age_days
         self.max_count = max_count
 
-    def add(self, letter: DeadLetter) -> None:
-        pipe = self.client.pipeline(transaction=True)
+    def add(self, letter: DeadLetter, pipe: redis.client.Pipeline | None = None) -> None:
+        """Store a record; pass ``pipe`` to commit it with your own writes (then no pruning)."""
+        own = pipe is None
+        pipe = pipe if pipe is not None else self.client.pipeline(transaction=True)
         pipe.hset(self.records, letter.id, letter.model_dump_json())
         pipe.zadd(self.index, {letter.id: letter.failed_at_ms})
+        if not own:
+            return
         pipe.execute()
         if self.max_age_days is not None or self.max_count is not None:
             pruned = self.prune(max_age_days=self.max_age_days, max_count=self.max_count)

@@ -8,12 +8,14 @@
 | ``RetryLater`` / ``RateLimited``| re-scheduled for ``delay_ms``; **no attempt counted** |
 | ``Interrupted``                 | re-queued now (worker shutting down); no attempt     |
 
-Copy alone: standard library only.
+Copy alone: standard library + dramatiq.
 """
 
 from __future__ import annotations
 
 import time
+
+import dramatiq
 
 
 class JobError(Exception):
@@ -28,17 +30,18 @@ class PermanentError(JobError):
     """Will never work for this input (bad data, 4xx, missing record): dead-letter now."""
 
 
-class RetryLater(JobError):
+class RetryLater(JobError, dramatiq.Retry):
     """Control flow, not a failure: run this job again at a later time.
 
     Used for rate limits, open circuit breakers and held locks. The retry policy
-    re-schedules the message without counting an attempt.
+    re-schedules the message without counting an attempt. (It is also a ``dramatiq.Retry``
+    so Dramatiq's worker does not log it as an unhandled error with a traceback.)
     """
 
     def __init__(self, reason: str, *, delay_ms: int = 1_000) -> None:
-        super().__init__(reason)
         self.reason = reason
         self.delay_ms = max(0, int(delay_ms))
+        super().__init__(reason, delay=self.delay_ms)
 
     @classmethod
     def at(cls, reason: str, when_epoch_s: float) -> RetryLater:
