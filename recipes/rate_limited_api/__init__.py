@@ -9,7 +9,7 @@ DEFAULT_LIMITER = "upstream"
 #: one (an upstream pause) re-schedules the job instead of holding the thread.
 DEFAULT_MAX_INLINE_WAIT_S = 1.5
 #: Extra time each request keeps its slot, against clock slew between hosts.
-DEFAULT_MARGIN_MS = 10
+DEFAULT_MARGIN_MS = 5
 #: An unfinished request (its worker died) holds its slot at most this long.
 DEFAULT_LEASE_S = 60.0
 #: Limiter keys expire after this long without traffic.

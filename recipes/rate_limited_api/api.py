@@ -49,11 +49,13 @@ def call_api(http: httpx.Client, limiter: SharedRateLimiter, method: str,
     """Send one request in a limiter slot; raise the error type that picks the retry path."""
     what = f"{method} {path}"  # never the full URL: a query string may hold a key
     for _ in range(MAX_429_IN_A_ROW):
-        with limiter.slot() as ticket:
+        with limiter.slot() as slot:
             try:
-                response = http.request(method, path, headers={"X-Request-Id": str(ticket)})
+                response = http.request(method, path,
+                                        headers={"X-Request-Id": str(slot.ticket)})
             except httpx.TransportError as exc:
                 raise TransientError(f"{what}: {type(exc).__name__}") from None
+            slot.ended()
         status = response.status_code
         if status == 429:
             wait = limiter.pause(retry_after_s(response.headers.get("Retry-After")))

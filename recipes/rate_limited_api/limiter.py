@@ -34,6 +34,17 @@ from recipes.rate_limited_api.lua import FINISH, PAUSE, RESERVE, START
 US = 1_000_000
 
 
+class Slot:
+    """A started request: ``ticket`` numbers it (send it as ``X-Request-Id``)."""
+
+    def __init__(self, ticket: int) -> None:
+        self.ticket = ticket
+        self.ended_at: float | None = None
+
+    def ended(self) -> None:
+        self.ended_at = time.monotonic()
+
+
 class SharedRateLimiter:
     """At most ``limit`` requests in any ``period_s`` window, across all processes."""
 
@@ -73,18 +84,26 @@ class SharedRateLimiter:
                                             self.keys["ticket"]], args=[rid, IDLE_TTL_MS])
         return int(ticket), int(wait_us) / US
 
-    def finish(self, rid: int) -> None:
-        """The response is back (or the call failed): the slot frees one window from now."""
+    def finish(self, rid: int, *, ended: float | None = None) -> None:
+        """The response is back (or the call failed): the slot frees one window later.
+
+        ``ended`` is the ``time.monotonic()`` when the response arrived; without it, now.
+        """
+        ago = 0.0 if ended is None else max(0.0, time.monotonic() - ended)
         self._finish(keys=[self.keys["open"], self.keys["done"]],
-                     args=[rid, self.window_us, IDLE_TTL_MS])
+                     args=[rid, self.window_us, IDLE_TTL_MS, int(ago * US)])
 
     def _too_long(self, wait_s: float) -> RateLimited:
         return RateLimited(f"limiter {self.name!r}: next slot in {wait_s:.2f} s",
                            retry_after_s=wait_s)
 
     @contextmanager
-    def slot(self) -> Iterator[int]:
-        """Wait for a start time, yield the request's ticket, free the slot on exit."""
+    def slot(self) -> Iterator[Slot]:
+        """Wait for a start time, yield the request's ``Slot``, free the slot on exit.
+
+        Call ``slot.ended()`` as soon as the response is in: the slot frees a window after
+        that instant instead of after the exit, which is what keeps throughput near N.
+        """
         while True:
             rid, wait_s = self.reserve()
             if rid == 0 or wait_s > self.max_wait_s:
@@ -102,10 +121,11 @@ class SharedRateLimiter:
                 break
             if paused_s > self.max_wait_s:
                 raise self._too_long(paused_s)
+        slot = Slot(ticket)
         try:
-            yield ticket
+            yield slot
         finally:
-            self.finish(rid)
+            self.finish(rid, ended=slot.ended_at)
 
     def pause(self, retry_after_s: float) -> float:
         """Upstream said wait: no process starts a request for ``retry_after_s`` (+ margin)."""

@@ -58,13 +58,15 @@ redis.call('PEXPIRE', KEYS[3], ARGV[2])
 return {ticket, 0}
 """
 
-# KEYS: open, done. ARGV: id, window_us, ttl_ms. The response is back: the slot stays
-# taken for one more window from now.
+# KEYS: open, done. ARGV: id, window_us, ttl_ms, ago_us. The response came back ``ago_us``
+# before this call (measured by the worker, a duration, so its clock's offset is harmless):
+# the slot stays taken for one more window from then.
 FINISH = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local ended = now - math.max(0, tonumber(ARGV[4]))
 redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('ZADD', KEYS[2], string.format('%.0f', now + tonumber(ARGV[2])), ARGV[1])
+redis.call('ZADD', KEYS[2], string.format('%.0f', ended + tonumber(ARGV[2])), ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return 1
 """

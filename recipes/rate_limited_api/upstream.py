@@ -5,13 +5,15 @@ allows ``limit`` requests in any ``period_s`` window of arrivals, answers ``429`
 ``Retry-After`` beyond it, and records every request it saw (arrival time, path, status,
 ``X-Request-Id``). ``GET /items/<id>`` answers ``{"id": ...}``. Tests, the tour demo, the
 notebook and the bench use it; it can also force a pause (``force_429``), fail an item
-with 5xx a few times (``fail_next``) or not know it (``missing``).
+with 5xx a few times (``fail_next``), not know it (``missing``) or add random delays
+(``jitter_s``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import random
 import threading
 import time
 from collections import Counter, deque
@@ -42,6 +44,7 @@ class StrictApi:
         self.missing: set[str] = set()
         self.failures: dict[str, tuple[int, int]] = {}  # item -> (times left, status)
         self.forced: list[tuple[float, float]] = []  # (start, end) of each forced pause
+        self.jitter_s = 0.0  # random delay before stamping an arrival, and before answering
         self._force: tuple[int, int] | None = None  # (after this many requests, retry_after)
         self._recent: deque[float] = deque()
         self._paused_until = 0.0
@@ -50,9 +53,16 @@ class StrictApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes: with Nagle on, the body waits for the
+            # client's delayed ACK (~40 ms) and every call looks slow.
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
+                if api.jitter_s:  # network and server delays: arrival and answer both late
+                    time.sleep(random.uniform(0, api.jitter_s))
                 status, headers, body = api._answer(self.path, self.headers.get("X-Request-Id"))
+                if api.jitter_s:
+                    time.sleep(random.uniform(0, api.jitter_s))
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 for name, value in {**headers, "Content-Type": "application/json",
@@ -150,9 +160,9 @@ class StrictApi:
             best = max(best, hi - lo + 1)
         return best
 
-    def sustained_rate(self) -> float:
-        """Requests per second after the first window's burst: (n - limit) / span."""
-        times = sorted(s.at for s in self.snapshot())
-        if len(times) <= self.limit or times[-1] == times[0]:
-            return 0.0
-        return (len(times) - self.limit) / (times[-1] - times[0])
+    def sustained_rate(self, status: int | None = 200) -> float:
+        """Requests per second the way the window sees it: ``limit`` over the mean time
+        between request ``k`` and request ``k + limit`` (a strict server needs >= period)."""
+        times = sorted(s.at for s in self.snapshot() if status is None or s.status == status)
+        gaps = [b - a for a, b in zip(times, times[self.limit:], strict=False)]
+        return self.limit * len(gaps) / sum(gaps) if gaps and sum(gaps) > 0 else 0.0
