@@ -10,6 +10,7 @@ import click
 from cookbook.copy_cmd import copy_recipe
 from cookbook.dashboard_cmd import dashboard
 from cookbook.dlq_cmd import dlq
+from cookbook.progress_cmd import progress
 from cookbook.tour import tour
 
 
@@ -22,6 +23,7 @@ cli.add_command(tour)
 cli.add_command(dlq)
 cli.add_command(copy_recipe)
 cli.add_command(dashboard)
+cli.add_command(progress)
 
 
 def main() -> None:
