@@ -1,0 +1,17 @@
+"""Worker entry point for the ``dramatiq`` CLI; settings come from the environment.
+
+Run with: ``uv run dramatiq recipes.job_chains.worker -p 2 -t 8``
+"""
+
+from __future__ import annotations
+
+import dramatiq
+
+from common.broker import make_broker
+from common.settings import get_settings
+from recipes.job_chains.actors import register
+
+settings = get_settings()
+broker = make_broker(settings)
+dramatiq.set_broker(broker)
+actors = register(broker, broker.client, settings.namespace)
