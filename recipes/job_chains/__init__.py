@@ -11,6 +11,9 @@ FAN_IN = "archive"
 STEPS = (*LINEAR, *BRANCHES, FAN_IN)
 
 STEP_RETRIES = 5
+#: A step's idempotency claim: a duplicate of a running step waits (deferred, no attempt
+#: counted) up to this long; after a worker crash, the step re-runs once it has expired.
+STEP_LEASE_MS = 60_000
 MIN_BACKOFF_MS = 200
 MAX_BACKOFF_MS = 30_000
 #: A running chain past this is failed and compensated by ``reap_overdue`` (a lost message,

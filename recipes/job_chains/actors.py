@@ -31,6 +31,7 @@ from recipes.job_chains import (
     MAX_BACKOFF_MS,
     MIN_BACKOFF_MS,
     QUEUE,
+    STEP_LEASE_MS,
     STEP_RETRIES,
 )
 from recipes.job_chains.compensation import compensate_chain
@@ -57,7 +58,8 @@ class ChainActors:
     compensate: TypedActor[Compensate, None]
 
 
-def register(broker: dramatiq.Broker, client: redis.Redis, namespace: str) -> ChainActors:
+def register(broker: dramatiq.Broker, client: redis.Redis, namespace: str, *,
+             step_lease_ms: int = STEP_LEASE_MS) -> ChainActors:
     """Declare the chain actors on ``broker`` and add the failure hook to its middleware."""
     store = ChainStore(client, namespace)
     # pipe_ignore: outputs travel through the chain state, not as extra message arguments.
@@ -73,7 +75,8 @@ def register(broker: dramatiq.Broker, client: redis.Redis, namespace: str) -> Ch
     def ask_compensation(chain_id: str, step: str, reason: str = "step finished late") -> None:
         chain_compensate.send(Compensate(chain_id=chain_id, step=step, reason=reason))
 
-    runner = StepRunner(store, Idempotency(client, namespace), on_late=ask_compensation)
+    runner = StepRunner(store, Idempotency(client, namespace, lease_ms=step_lease_ms),
+                        on_late=ask_compensation)
 
     def step_actor(step: str) -> TypedActor[StepJob, None]:
         def body(job: StepJob) -> None:

@@ -23,7 +23,8 @@ class Order(BaseModel):
     order_id: ChainId
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     items: list[Item] = Field(min_length=1, max_length=100)
-    #: Payment token. ``tok_declined`` is declined (permanent), ``tok_flaky`` times out once.
+    #: Payment token; ``tok_declined``, ``tok_flaky`` and ``tok_slow`` behave as named
+    #: (see ``orders.charge``).
     card: str = Field(min_length=3, max_length=64)
 
 

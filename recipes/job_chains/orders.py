@@ -5,14 +5,15 @@ output, which the next steps receive. Effects go to small Redis records standing
 stock service, a payment provider, an outbox and an invoicing system; each is written with
 ``HSETNX`` keyed by the order, so repeating a step or a compensation changes nothing.
 
-Failure switches for demos and tests: card ``tok_declined`` is declined (permanent),
-``tok_flaky`` times out on the first attempt (transient); an item with sku ``NOINVOICE``
-makes the invoice branch fail permanently after the payment went through.
+Switches for demos and tests: card ``tok_declined`` is declined (permanent), ``tok_flaky``
+times out on the first attempt (transient), ``tok_slow`` takes a second to answer; an item
+with sku ``NOINVOICE`` makes the invoice branch fail permanently after the payment.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,8 @@ def charge(ctx: StepContext) -> dict[str, Any]:
         raise PermanentError("card declined by the payment provider")
     if ctx.order.card == "tok_flaky" and ctx.attempt == 1:
         raise TransientError("payment provider timed out")
+    if ctx.order.card == "tok_slow":
+        time.sleep(1.0)
     payment = _put_once(ctx, "payments", {"payment_id": f"pay_{ctx.order.order_id}",
                                           "amount_cents": amount})
     return {"payment_id": payment["payment_id"], "amount_cents": payment["amount_cents"]}
