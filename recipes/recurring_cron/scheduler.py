@@ -84,6 +84,8 @@ class CronScheduler:
                 self.control_once()
             except redis.RedisError as exc:  # Redis away: keep the last known schedules
                 log.warning("cron control loop: %s", exc)
+            except Exception:  # never let one bad pass stop syncing and sweeping
+                log.exception("cron control loop failed; retrying")
 
     def sync(self) -> None:
         version = self.store.version()  # read before the schedules: a later change re-syncs
@@ -98,7 +100,10 @@ class CronScheduler:
             self._unschedule(sid)
         for sid, schedule in defs.items():
             if self._defs.get(sid) != schedule:
-                self._apply(schedule)
+                try:
+                    self._apply(schedule)
+                except (ValueError, TypeError) as exc:  # one bad schedule must not block others
+                    log.error("schedule %r ignored, cannot be scheduled: %s", sid, exc)
         self._version = version
 
     def _apply(self, schedule: Schedule) -> None:
