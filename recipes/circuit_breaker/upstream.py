@@ -3,6 +3,9 @@
 ``ThreadingHTTPServer`` on a free loopback port. ``GET /items/<id>`` answers 200, or 503
 while ``failing`` is set; ids starting with ``missing-`` get 404. Every request is recorded
 with its arrival time and the breaker's ``X-Breaker`` header.
+``POST /control/fail`` and ``POST /control/recover`` flip the switch from outside.
+
+Run alone with: ``uv run python -m recipes.circuit_breaker.upstream [port]`` (default 8085).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ class Hit:
 
 
 class FlakyApi:
-    def __init__(self, *, failing: bool = False, latency_s: float = 0.01) -> None:
+    def __init__(self, *, failing: bool = False, latency_s: float = 0.01, port: int = 0) -> None:
         self.failing = failing
         self.latency_s = latency_s
         self.hits: list[Hit] = []
@@ -45,10 +48,18 @@ class FlakyApi:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_POST(self) -> None:
+                if self.path not in ("/control/fail", "/control/recover"):
+                    self.send_error(404)
+                    return
+                api.failing = self.path == "/control/fail"
+                self.send_response(204)
+                self.end_headers()
+
             def log_message(self, format: str, *args: object) -> None:
                 pass  # keep test output quiet; hits are recorded above
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -68,3 +79,15 @@ class FlakyApi:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+if __name__ == "__main__":
+    import sys
+
+    api = FlakyApi(port=int(sys.argv[1]) if len(sys.argv) > 1 else 8085).start()
+    print(f"serving {api.url}; POST /control/fail or /control/recover to flip it")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        api.close()
