@@ -17,17 +17,10 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Seen:
-    at: float  # time.monotonic() at arrival
-    path: str
-    status: int
-    request_id: str | None
+from recipes.rate_limited_api.seen import Seen, max_in_window, sustained_rate
 
 
 class _Server(ThreadingHTTPServer):
@@ -150,19 +143,11 @@ class StrictApi:
         return Counter(s.path.rsplit("/", 1)[-1] for s in self.snapshot() if s.status == 200)
 
     def max_in_window(self, window_s: float | None = None) -> int:
-        """Most arrivals in any half-open window ``(t - window_s, t]``."""
+        """Most arrivals in any half-open window ``(t - window_s, t]`` (default: period)."""
         window_s = self.period_s if window_s is None else window_s
-        times = sorted(s.at for s in self.snapshot())
-        best, lo = 0, 0
-        for hi, t in enumerate(times):
-            while times[lo] <= t - window_s:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+        return max_in_window((s.at for s in self.snapshot()), window_s)
 
     def sustained_rate(self, status: int | None = 200) -> float:
-        """Requests per second the way the window sees it: ``limit`` over the mean time
-        between request ``k`` and request ``k + limit`` (a strict server needs >= period)."""
-        times = sorted(s.at for s in self.snapshot() if status is None or s.status == status)
-        gaps = [b - a for a, b in zip(times, times[self.limit:], strict=False)]
-        return self.limit * len(gaps) / sum(gaps) if gaps and sum(gaps) > 0 else 0.0
+        """See ``seen.sustained_rate``; only answers with ``status`` (None: all)."""
+        return sustained_rate((s.at for s in self.snapshot()
+                               if status is None or s.status == status), self.limit)

@@ -12,6 +12,7 @@ import redis
 from common.errors import RateLimited
 from common.settings import Settings
 from recipes.rate_limited_api.limiter import SharedRateLimiter
+from recipes.rate_limited_api.seen import max_in_window, sustained_rate
 from tests.support import wait_until
 
 
@@ -82,3 +83,16 @@ def test_settings_are_checked() -> None:
         SharedRateLimiter(None, "ns", "x", limit=0)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="lease_s"):
         SharedRateLimiter(None, "ns", "x", limit=1, lease_s=1.0)  # type: ignore[arg-type]
+
+
+def test_the_servers_window_arithmetic() -> None:
+    """The proofs lean on these two: check them on arrivals whose answer is known."""
+    assert max_in_window([0.0, 0.5, 0.999, 1.0], 1.0) == 3  # 0.0 is out of (0.0, 1.0]
+    assert max_in_window([0.0, 0.5, 0.999, 1.0], 1.001) == 4
+    assert max_in_window([], 1.0) == 0
+    evenly = [k * 0.0201 for k in range(500)]  # 50 apart = 1.005 s: never 51 in 1 s
+    assert max_in_window(evenly, 1.0) == 50
+    assert max_in_window(evenly, 1.01) == 51
+    assert abs(sustained_rate(evenly, 50) - 1 / 0.0201) < 1e-6
+    bursts = [second + k * 1e-4 for second in range(10) for k in range(50)]
+    assert abs(sustained_rate(bursts, 50) - 50.0) < 1e-6  # 50 at once, once a second
