@@ -167,7 +167,11 @@ class DeadLetters(Middleware):
     def __init__(self, store: DeadLetterStore,
                  on_dead: Callable[[DeadLetter], None] | None = None) -> None:
         self.store = store
-        self.on_dead = on_dead
+        self.listeners: list[Callable[[DeadLetter], None]] = [on_dead] if on_dead else []
+
+    def add_listener(self, listener: Callable[[DeadLetter], None]) -> None:
+        """Call ``listener(letter)`` after each record is written (alerts, compensation)."""
+        self.listeners.append(listener)
 
     def before_nack(self, broker: dramatiq.Broker, message: Any) -> None:
         exc: BaseException | None = getattr(message, "_exception", None)
@@ -215,11 +219,11 @@ class DeadLetters(Middleware):
             # Dramatiq retries post-processing on ConnectionClosed, so the record is not lost.
             raise ConnectionClosed(exc) from None
         log.error("dead-lettered %s from %s: %s", letter.id, letter.queue, letter.reason)
-        if self.on_dead is not None:
+        for listener in self.listeners:
             try:
-                self.on_dead(letter)
+                listener(letter)
             except Exception:
-                log.exception("dead-letter alert hook failed for %s", letter.id)
+                log.exception("dead-letter listener failed for %s", letter.id)
 
     def _drop_dramatiq_copy(self, broker: Any, queue_name: str, redis_id: str) -> None:
         xq = f"{broker.namespace}:{_canonical(queue_name)}.XQ"

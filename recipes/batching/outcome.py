@@ -110,10 +110,12 @@ def dead_letter(batcher: Batcher[Any], failure: Failure, reason: str, attempts: 
 
 
 def alert(broker: dramatiq.Broker, letter: DeadLetter) -> None:
-    """Call the broker's ``on_dead`` hook, as the DeadLetters middleware does for messages."""
+    """Call the broker's dead-letter listeners, as the DeadLetters middleware does for messages."""
     for middleware in broker.middleware:
-        if isinstance(middleware, DeadLetters) and middleware.on_dead is not None:
+        if not isinstance(middleware, DeadLetters):
+            continue
+        for listener in middleware.listeners:
             try:
-                middleware.on_dead(letter)
+                listener(letter)
             except Exception:
-                log.exception("dead-letter alert hook failed for %s", letter.id)
+                log.exception("dead-letter listener failed for %s", letter.id)
