@@ -19,9 +19,10 @@ def write(name: str, cells: list[tuple[str, str]]) -> Path:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     nb.metadata["execution"] = {"timeout": 120}
-    for kind, source in cells:
+    for index, (kind, source) in enumerate(cells):
         maker = nbformat.v4.new_markdown_cell if kind == "md" else nbformat.v4.new_code_cell
-        nb.cells.append(maker(source.strip("\n")))
+        # Stable ids: regenerating an unchanged notebook gives an empty diff.
+        nb.cells.append(maker(source.strip("\n"), id=f"{name}-{index}"))
     path = HERE / f"{name}.ipynb"
     nbformat.write(nb, path)
     return path
