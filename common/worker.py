@@ -2,7 +2,8 @@
 
 Production runs the ``dramatiq`` CLI, which emits ``process_boot`` itself. An in-process
 ``Worker`` does not: without it the TimeLimit timer thread never starts and time limits
-silently do nothing. ``running_worker`` emits it once per broker.
+silently do nothing. ``running_worker`` emits it once per broker, and removes the
+worker's private middleware on exit so the broker can host another worker later.
 
 Copy alone: needs dramatiq.
 """
@@ -44,3 +45,7 @@ def running_worker(
         yield worker
     finally:
         worker.stop(timeout=stop_timeout_ms)
+        # Worker.start() adds a _WorkerMiddleware that stop() leaves behind; a later worker
+        # on the same broker would add a second one, and the stale one keeps routing.
+        broker.middleware[:] = [m for m in broker.middleware
+                                if getattr(m, "worker", None) is not worker]
