@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import dramatiq
 import pytest
 import redis
 from pydantic import ValidationError
@@ -15,6 +18,8 @@ from recipes.singleton_lock.models import ReportJob
 from recipes.singleton_lock.resource import verify_exclusive
 from recipes.singleton_lock.singleton import Policy, Singleton
 from tests.support import wait_until
+
+StartWorker = Callable[..., dramatiq.Worker]
 
 
 def _hold_key(actors: SingletonActors, policy: Policy, key: str = "k") -> None:
@@ -31,7 +36,7 @@ def _stats(actors: SingletonActors, policy: Policy) -> dict[str, int]:
 
 def test_skip_drops_duplicates_while_the_key_is_held(
         broker: CookbookBroker, settings: Settings, redis_client: redis.Redis,
-        start_worker) -> None:  # type: ignore[no-untyped-def]
+        start_worker: StartWorker) -> None:
     actors = register(broker, redis_client, settings.namespace)
     start_worker(queues=[QUEUE], threads=4)
     _hold_key(actors, "skip")
@@ -49,7 +54,7 @@ def test_skip_drops_duplicates_while_the_key_is_held(
 
 def test_defer_reschedules_without_spending_an_attempt(
         broker: CookbookBroker, settings: Settings, redis_client: redis.Redis,
-        start_worker) -> None:  # type: ignore[no-untyped-def]
+        start_worker: StartWorker) -> None:
     actors = register(broker, redis_client, settings.namespace, wait_ms=50)
     start_worker(queues=[QUEUE], threads=4)
     _hold_key(actors, "defer")
@@ -69,7 +74,7 @@ def test_defer_reschedules_without_spending_an_attempt(
 
 def test_keep_latest_runs_the_newest_pending_payload_only(
         broker: CookbookBroker, settings: Settings, redis_client: redis.Redis,
-        start_worker) -> None:  # type: ignore[no-untyped-def]
+        start_worker: StartWorker) -> None:
     actors = register(broker, redis_client, settings.namespace, wait_ms=50)
     start_worker(queues=[QUEUE], threads=4)
     _hold_key(actors, "keep-latest")
@@ -89,7 +94,7 @@ def test_keep_latest_runs_the_newest_pending_payload_only(
 
 def test_redelivered_copy_of_the_holder_is_not_skipped(
         broker: CookbookBroker, settings: Settings, redis_client: redis.Redis,
-        start_worker) -> None:  # type: ignore[no-untyped-def]
+        start_worker: StartWorker) -> None:
     """A crashed holder's message comes back while its lock is still alive: under ``skip``
     it must wait for the lock, not be dropped as a duplicate of itself."""
     actors = register(broker, redis_client, settings.namespace, wait_ms=50)
@@ -106,7 +111,7 @@ def test_redelivered_copy_of_the_holder_is_not_skipped(
 
 def test_bad_input_is_refused_with_a_clear_error(
         broker: CookbookBroker, settings: Settings, redis_client: redis.Redis,
-        start_worker) -> None:  # type: ignore[no-untyped-def]
+        start_worker: StartWorker) -> None:
     actors = register(broker, redis_client, settings.namespace)
     with pytest.raises(ValidationError, match="key"):
         send_report(actors, ReportJob.model_construct(key="bad key!", job_id="x"))
