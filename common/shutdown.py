@@ -45,7 +45,8 @@ def raise_if_stopping(reason: str = "worker shutting down") -> None:
 
 
 class GracefulShutdown(Middleware):
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        # Before the threads start: a second worker in one process must not see the old flag.
         _stopping.clear()
 
     def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
