@@ -116,6 +116,11 @@ class Lease:
             self._mark_lost("the lock was not ours any more at release")
             if not quiet:
                 self.check()
+        except redis.RedisError:
+            if not quiet:
+                raise
+            # The body already failed: keep its error; the key expires within one TTL.
+            log.warning("could not release %s; it expires by itself", self.key, exc_info=True)
 
 
 class Locks:

@@ -33,6 +33,9 @@ def test_fence_grows_with_every_acquisition_and_owner_token_guards_release(
             with pytest.raises(LockBusy):  # a second holder is refused while we hold it
                 locks.acquire("k")
     assert fences == [1, 2, 3, 4, 5]
+    with locks.hold("k") as renewed:
+        assert renewed.renewing
+    assert not renewed.renewing  # the renewer thread stops on release
     assert not redis_client.exists(locks.keys("k")["lock"])
     # Another holder's token cannot release the lock.
     lease = locks.acquire("k", renew=False)

@@ -40,6 +40,7 @@ def test_500_jobs_on_one_key_never_overlap_under_two_processes(
     counts = actors.store.counts()
     assert counts["enters"] == counts["exits"] == counts["writes"] == JOBS
     assert counts.get("takeovers", 0) == counts.get("refused", 0) == 0
+    assert actors.guards["defer"].stats("one-key")["ran"] == JOBS
     assert broker.dead_letters.count() == 0
 
 
