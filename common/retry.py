@@ -6,6 +6,8 @@ restart would burn its retries and end in the dead-letter queue without ever fai
 
 Message options written here: ``retries`` (failed attempts so far, Dramatiq's own name),
 ``deferrals`` (re-schedules that did not count), ``last_error``.
+Retries and deferrals re-send the same message (same ``message_id``, same options), so an
+option a middleware or job wrote on an earlier run is still there on the next one.
 Actor options read here: ``max_retries``, ``min_backoff``, ``max_backoff`` (ms),
 ``throws`` (exception types that are permanent), ``max_deferrals``.
 
