@@ -6,8 +6,10 @@ QUEUE_PREFIX = "priority_queue"
 DEFAULT_LEVELS = ("high", "normal", "low")
 #: Dramatiq actor priority of level i is ``i * PRIORITY_STEP`` (lower runs first in a worker).
 PRIORITY_STEP = 10
-#: Idle poll cap of every level above the lowest; Dramatiq's default is 1,000 ms.
-URGENT_POLL_MS = 20
+#: Longest wait of an idle urgent consumer when no doorbell rings (Dramatiq's own: 1,000 ms).
+URGENT_IDLE_MS = 500
+#: Doorbell rings kept per level (a ring nobody waited for is harmless, just not kept forever).
+BELL_MAX = 64
 #: Entries kept in the start/end event log (oldest dropped first).
 EVENT_LOG_MAX = 50_000
 
@@ -23,3 +25,7 @@ def keys(namespace: str) -> dict[str, str]:
         "starts": f"{base}:starts",  # hash level -> jobs started
         "events": f"{base}:events",  # list of JSON events, capped at EVENT_LOG_MAX
     }
+
+
+def bell_key(namespace: str, queue: str) -> str:
+    return f"{namespace}:{QUEUE_PREFIX}:bell:{queue}"

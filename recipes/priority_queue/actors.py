@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import dramatiq
 import redis
 
+from recipes.priority_queue.bell import Doorbell
 from recipes.priority_queue.config import PriorityConfig
 from recipes.priority_queue.events import EventLog
 from recipes.priority_queue.leveled import LeveledActor, leveled_actor
@@ -28,8 +29,8 @@ class PriorityActors:
 def register(broker: dramatiq.Broker, client: redis.Redis, namespace: str,
              config: PriorityConfig | None = None) -> PriorityActors:
     config = config or PriorityConfig()
-    # Only a worker acts on it (its hooks run at worker boot); harmless in a producer.
-    broker.add_middleware(LevelTuning(config))
+    # Producers ring the doorbell through it; workers set up their consumers with it.
+    broker.add_middleware(LevelTuning(config, Doorbell(client, namespace)))
     events = EventLog(client, namespace, max_events=config.event_log_max)
 
     @leveled_actor(broker=broker, name="render_report", levels=config.levels, events=events,

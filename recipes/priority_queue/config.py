@@ -9,7 +9,7 @@ from dramatiq.middleware import MiddlewareError
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from recipes.priority_queue import DEFAULT_LEVELS, EVENT_LOG_MAX, URGENT_POLL_MS
+from recipes.priority_queue import DEFAULT_LEVELS, EVENT_LOG_MAX, URGENT_IDLE_MS
 
 
 class LevelConfigError(MiddlewareError, ValueError):
@@ -26,9 +26,10 @@ class PriorityConfig(BaseSettings):
     levels: tuple[str, ...] = Field(
         default=DEFAULT_LEVELS, min_length=2, max_length=10,
         description="Level names, most urgent first (JSON list in the environment).")
-    urgent_poll_ms: int = Field(
-        default=URGENT_POLL_MS, ge=1, le=1_000,
-        description="Longest idle wait of a consumer of any level above the lowest.")
+    urgent_idle_ms: int = Field(
+        default=URGENT_IDLE_MS, ge=10, le=2_000,
+        description="Longest wait of an idle consumer of a level above the lowest when no "
+                    "doorbell rings (a send through a broker without LevelTuning).")
     reserved_threads: int = Field(
         default=0, ge=0,
         description="Anti-starvation: threads per worker process that no level above the "

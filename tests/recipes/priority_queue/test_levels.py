@@ -10,6 +10,7 @@ from common.broker import CookbookBroker
 from common.settings import Settings
 from recipes.priority_queue import PRIORITY_STEP, queue_name
 from recipes.priority_queue.actors import register
+from recipes.priority_queue.bell import BellConsumer
 from recipes.priority_queue.config import LevelConfigError, PriorityConfig
 from recipes.priority_queue.enqueue import send_report
 from recipes.priority_queue.events import started
@@ -53,19 +54,23 @@ def test_one_job_type_has_one_actor_per_level_ordered_by_level(
     assert message
 
 
-def test_urgent_consumers_poll_fast_and_keep_reserved_threads(
+def test_urgent_consumers_wait_on_the_doorbell_and_threads_are_reserved(
     broker: CookbookBroker, settings: Settings, redis_client: redis.Redis, start_worker
 ) -> None:  # type: ignore[no-untyped-def]
     register(broker, redis_client, settings.namespace,
-             config=PriorityConfig(reserved_threads=3, urgent_poll_ms=15))
+             config=PriorityConfig(reserved_threads=3, urgent_idle_ms=300))
     worker = start_worker(threads=8, worker_timeout_ms=1_000)
     wait_until(lambda: all(q in worker.consumers and worker.consumers[q].consumer is not None
                            for q in map(queue_name, LEVELS)), message="consumers running")
-    tuned = {q: (c.consumer.prefetch, c.consumer.timeout)  # type: ignore[union-attr]
-             for q, c in worker.consumers.items()}
-    assert tuned[queue_name("high")] == tuned[queue_name("normal")] == (16, 15)
-    assert tuned[queue_name("low")] == (16, 1_000)  # the lowest level keeps Dramatiq's own
-    assert tuned[queue_name("high") + ".DQ"][1] == 1_000
+    consumers = {q: c.consumer for q, c in worker.consumers.items()}
+    for level in ("high", "normal"):
+        consumer = consumers[queue_name(level)]
+        assert isinstance(consumer, BellConsumer)
+        assert (consumer.prefetch, consumer.idle_s) == (16, 0.3)
+    # The lowest level and the delay queues keep Dramatiq's own consumer and timeout.
+    for queue in (queue_name("low"), queue_name("high") + ".DQ"):
+        assert not isinstance(consumers[queue], BellConsumer)
+        assert consumers[queue].timeout == 1_000  # type: ignore[union-attr]
     assert isinstance(worker.work_queue, ReservingWorkQueue)
     assert worker.work_queue.limit == 5
 
