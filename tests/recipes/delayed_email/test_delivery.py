@@ -8,6 +8,7 @@ duplicate deliveries (dramatiq#431) yield one email each.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import redis
 
@@ -17,15 +18,16 @@ from recipes.delayed_email import QUEUE
 from recipes.delayed_email.actors import register
 from recipes.delayed_email.enqueue import cancel, reschedule, sample_email, send_later
 from recipes.delayed_email.models import SendEmail, Via
+from recipes.delayed_email.smtp_server import RecordingSmtp
 from tests.recipes.delayed_email.conftest import email_config, email_env
-from tests.support import wait_until
+from tests.support import CliWorker, wait_until
 
 N, CANCELLED, MOVED, DUPLICATED = 200, 20, 20, 10
 
 
 def test_each_email_arrives_once_not_before_due_cancel_and_reschedule_hold(
-    broker: CookbookBroker, settings: Settings, redis_client: redis.Redis, cli_worker,  # type: ignore[no-untyped-def]
-    smtp_server,
+    broker: CookbookBroker, settings: Settings, redis_client: redis.Redis,
+    cli_worker: Callable[..., CliWorker], smtp_server: Callable[..., RecordingSmtp],
 ) -> None:
     smtp = smtp_server()
     actors = register(broker, redis_client, settings.namespace, email_config(smtp.port))
@@ -47,9 +49,9 @@ def test_each_email_arrives_once_not_before_due_cancel_and_reschedule_hold(
 
     # dramatiq#431 and redelivery: more copies of live jobs, same token, on either queue.
     for i in range(DUPLICATED):
-        record = actors.schedule.get(f"m{N - 1 - i}")
-        if record is not None:
-            copy = SendEmail(email_id=record.email.email_id, token=record.token)
+        live = actors.schedule.get(f"m{N - 1 - i}")
+        if live is not None:
+            copy = SendEmail(email_id=live.email.email_id, token=live.token)
             actors.send.send_with_options(copy, delay=None if i % 2 else 500)
     assert [cancel(actors, f"c{i}") for i in range(CANCELLED)] == ["cancelled"] * CANCELLED
     for i in range(MOVED):  # half later, half earlier, each onto the other path
