@@ -56,4 +56,3 @@ def test_reserved_threads_keep_low_jobs_running_during_a_high_flood(
     else:
         assert max(peak.values()) == THREADS, peak
         assert low_share < 0.1, f"low share {low_share:.1%} without a reservation"
-    print(f"reserved={reserved}: low share {low_share:.1%}, peak high per process {peak}")
