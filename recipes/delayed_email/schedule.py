@@ -106,7 +106,7 @@ class Schedule:
         """Move a scheduled email to ``delay_ms`` from now; older queued copies go stale."""
         record = self.get(email_id)
         if record is None:
-            return "unknown"
+            return "sent" if self.idem.is_done(idem_name(email_id)) else "unknown"
         outcome = self._put(**self._args("move", record.email, delay_ms, via)).decode()
         return "rescheduled" if outcome == "ok" else outcome
 
