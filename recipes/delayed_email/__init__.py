@@ -3,8 +3,9 @@
 QUEUE = "delayed_email"
 #: Delays up to this go on Dramatiq's delay queue; longer ones wait in the Redis schedule.
 SHORT_DELAY_MAX_MS = 10 * 60_000
-#: An SMTP send must finish well inside this lease (the SMTP timeout is 10 s by default).
-IDEM_LEASE_MS = 30_000
+#: A send must finish inside this lease: at least 8 x the SMTP timeout (5 s by default).
+#: Only after a crash mid-send does anything wait for it (the redelivered copy).
+IDEM_LEASE_MS = 60_000
 #: Keep "this email was sent" for a week: later duplicates of it are still recognised.
 IDEM_TTL_S = 7 * 86_400
 #: How often each worker process's promoter looks for due emails, and how many per pass.

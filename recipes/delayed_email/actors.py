@@ -15,7 +15,7 @@ import redis
 from common.errors import RetryLater
 from common.idempotency import Idempotency
 from common.jobs import TypedActor, typed_actor
-from recipes.delayed_email import IDEM_LEASE_MS, IDEM_TTL_S, QUEUE, idem_name
+from recipes.delayed_email import IDEM_TTL_S, QUEUE, idem_name
 from recipes.delayed_email.config import EmailConfig
 from recipes.delayed_email.models import SendEmail
 from recipes.delayed_email.promoter import Promoter
@@ -38,7 +38,7 @@ def register(broker: dramatiq.Broker, client: redis.Redis, namespace: str,
              config: EmailConfig | None = None) -> DelayedEmailActors:
     """Declare the actor and add the promoter; SMTP host and port come from ``config``."""
     config = config or EmailConfig()
-    idem = Idempotency(client, namespace, ttl_s=IDEM_TTL_S, lease_ms=IDEM_LEASE_MS)
+    idem = Idempotency(client, namespace, ttl_s=IDEM_TTL_S, lease_ms=config.idem_lease_ms)
     sender = SmtpSender(config.smtp_host, config.smtp_port, timeout_s=config.smtp_timeout_s)
 
     @typed_actor(broker=broker, queue_name=QUEUE, actor_name="send_delayed_email",

@@ -5,6 +5,12 @@ Run with: ``uv run python -m recipes.delayed_email.enqueue`` (5 emails over 4 s,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import redis
+
+from common.broker import BrokerUnavailable
 from recipes.delayed_email.actors import DelayedEmailActors
 from recipes.delayed_email.models import Email, Record, Via
 from recipes.delayed_email.schedule import CancelResult, RescheduleResult
@@ -12,19 +18,36 @@ from recipes.delayed_email.schedule import CancelResult, RescheduleResult
 SENDER = "noreply@cookbook.example"
 
 
+@contextmanager
+def _redis_needed(what: str) -> Iterator[None]:
+    # Each change is one Lua call: when it fails, nothing was changed.
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise BrokerUnavailable(f"Redis is unreachable; {what} ({type(exc).__name__}: "
+                                f"{exc})") from None
+
+
 def send_later(actors: DelayedEmailActors, email: Email, *, delay_ms: int,
                via: Via | None = None) -> Record:
-    """Up to ``short_delay_max_ms`` (10 min): Dramatiq's delay queue; longer: Redis schedule."""
-    return actors.schedule.schedule(email, delay_ms=delay_ms, via=via)
+    """Up to ``short_delay_max_ms`` (10 min): Dramatiq's delay queue; longer: Redis schedule.
+
+    Raises ``pydantic.ValidationError`` (bad email), ``ScheduleRefused`` (id already
+    scheduled or sent), ``BrokerUnavailable`` (Redis down); in every case nothing is stored.
+    """
+    with _redis_needed(f"email {email.email_id!r} was not scheduled"):
+        return actors.schedule.schedule(email, delay_ms=delay_ms, via=via)
 
 
 def reschedule(actors: DelayedEmailActors, email_id: str, *, delay_ms: int,
                via: Via | None = None) -> RescheduleResult:
-    return actors.schedule.reschedule(email_id, delay_ms=delay_ms, via=via)
+    with _redis_needed(f"email {email_id!r} was not rescheduled"):
+        return actors.schedule.reschedule(email_id, delay_ms=delay_ms, via=via)
 
 
 def cancel(actors: DelayedEmailActors, email_id: str) -> CancelResult:
-    return actors.schedule.cancel(email_id)
+    with _redis_needed(f"email {email_id!r} was not cancelled"):
+        return actors.schedule.cancel(email_id)
 
 
 def sample_email(email_id: str, *, to: str = "someone@example.com") -> Email:

@@ -42,7 +42,7 @@ def _by_code(code: int, what: str) -> Exception:
 
 
 class SmtpSender:
-    def __init__(self, host: str, port: int, *, timeout_s: float = 10.0) -> None:
+    def __init__(self, host: str, port: int, *, timeout_s: float = 5.0) -> None:
         self.host, self.port, self.timeout_s = host, port, timeout_s
 
     def send(self, email: Email) -> None:

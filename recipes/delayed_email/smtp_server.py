@@ -1,14 +1,18 @@
 """A real SMTP server (aiosmtpd) that records what it accepted, for tests, demo and bench.
 
 Recipients whose local part starts with ``reject`` get ``550`` at RCPT (a permanent
-refusal). Each accepted email is recorded with the server's receive time, so "not before
-due" is checked against what the server saw, not what the sender believed.
+refusal); ``greylist`` ones get ``451`` the first time (a transient one, as greylisting
+servers do). Each accepted email is recorded with the server's receive time, so "not before
+due" is checked against what the server saw, not what the sender believed. With
+``reply_delay_s`` the server records an email, then waits before answering ``250``: a
+sender killed in that wait is the crash window the recipe documents.
 
 Run with: ``uv run python -m recipes.delayed_email.smtp_server 1025`` (prints what arrives).
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sys
 import threading
@@ -43,8 +47,13 @@ class _Handler:
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
-        if address.lower().startswith("reject"):
+        lowered = address.lower()
+        if lowered.startswith("reject"):
+            self.server.refused.append((address, 550))
             return "550 5.1.1 mailbox unavailable"
+        if lowered.startswith("greylist") and self.server.first_sight(lowered):
+            self.server.refused.append((address, 451))
+            return "451 4.7.1 greylisted, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -52,14 +61,20 @@ class _Handler:
         parsed = message_from_bytes(envelope.content)
         self.server.record(Received(str(parsed["Message-ID"]), tuple(envelope.rcpt_tos),
                                     time.time()))
+        if self.server.reply_delay_s:
+            await asyncio.sleep(self.server.reply_delay_s)
         return "250 Message accepted for delivery"
 
 
 class RecordingSmtp:
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int | None = None, host: str = "127.0.0.1", *,
+                 reply_delay_s: float = 0.0) -> None:
         self.host, self.port = host, port or free_port()
+        self.reply_delay_s = reply_delay_s
         self._lock = threading.Lock()
         self._received: list[Received] = []
+        self._seen: set[str] = set()
+        self.refused: list[tuple[str, int]] = []
         self._controller: Controller | None = None
         self.on_receive: Any = None
 
@@ -80,6 +95,12 @@ class RecordingSmtp:
             self._received.append(item)
         if self.on_receive is not None:
             self.on_receive(item)
+
+    def first_sight(self, address: str) -> bool:
+        with self._lock:
+            new = address not in self._seen
+            self._seen.add(address)
+            return new
 
     def received(self) -> list[Received]:
         with self._lock:

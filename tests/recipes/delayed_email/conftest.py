@@ -9,8 +9,9 @@ import pytest
 from recipes.delayed_email.config import EmailConfig
 from recipes.delayed_email.smtp_server import RecordingSmtp
 
-# Fast retries and promotion so failure paths finish in seconds.
-FAST = {"min_backoff_ms": 100, "max_backoff_ms": 1_000, "promote_interval_ms": 100}
+# Fast retries, promotion and lease expiry so failure paths finish in seconds.
+FAST = {"min_backoff_ms": 100, "max_backoff_ms": 1_000, "promote_interval_ms": 100,
+        "smtp_timeout_s": 1.0, "idem_lease_ms": 8_000}
 
 
 @pytest.fixture
@@ -18,8 +19,8 @@ def smtp_server() -> Iterator[Callable[..., RecordingSmtp]]:
     """``smtp_server(port=None)`` starts a recording SMTP server; stopped at teardown."""
     servers: list[RecordingSmtp] = []
 
-    def start(port: int | None = None) -> RecordingSmtp:
-        server = RecordingSmtp(port).start()
+    def start(port: int | None = None, **kwargs: float) -> RecordingSmtp:
+        server = RecordingSmtp(port, **kwargs).start()
         servers.append(server)
         return server
 
