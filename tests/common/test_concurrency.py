@@ -33,7 +33,7 @@ def test_slots_are_owned_counted_and_reclaimed_after_their_lease(
     # Nobody renews: both leases end, and the next acquire takes a slot back.
     assert wait_until(sem.acquire, timeout=10, message="an expired lease to be reclaimed")
     assert not sem.renew(second), "a reclaimed lease must not come back"
-    assert all(k.startswith(settings.namespace.encode() + b":") for k in redis_client.keys())
+    assert all(k.startswith(settings.namespace.encode() + b":") for k in redis_client.scan_iter())
     assert wait_until(lambda: redis_client.dbsize() == 0, timeout=10,
                       message="the holder set to expire once every lease has ended")
 
