@@ -1,15 +1,18 @@
 # Two commands from a fresh clone:  `make tour`  and  `make test`.
 # Each one bootstraps uv (from PyPI) and the locked virtualenv first.
 SHELL := /bin/bash
-UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH if present; otherwise it is installed from PyPI and run as `python3 -m uv`.
+UV := $(shell command -v uv 2>/dev/null)
+ifeq ($(UV),)
+UV := python3 -m uv
+endif
 export UV_LINK_MODE ?= copy
 
 .PHONY: tour test lint docs notebooks bootstrap browser clean
 
-$(UV):
-	python3 -m pip install --user --quiet uv || python3 -m pip install --quiet uv
-
-.venv/.synced: uv.lock pyproject.toml | $(UV)
+.venv/.synced: uv.lock pyproject.toml
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
+		|| python3 -m pip install --quiet --user uv
 	$(UV) sync --frozen --all-groups
 	@touch $@
 
