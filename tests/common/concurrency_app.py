@@ -68,8 +68,8 @@ class Resource:
 
 @dataclass(frozen=True)
 class App:
-    use: dramatiq.Actor  # type: ignore[type-arg]
-    hold: dramatiq.Actor  # type: ignore[type-arg]
+    use: dramatiq.Actor[..., None]
+    hold: dramatiq.Actor[..., None]
     resource: Resource
     limiter: ConcurrencyLimit
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import dramatiq
 import pytest
 import redis
 
@@ -9,14 +12,9 @@ from common.broker import CookbookBroker
 from common.concurrency import ConcurrencyLimit, limit_concurrency
 from common.settings import Settings
 from tests.common.concurrency_app import HOLD_QUEUE, QUEUE, register
-from tests.support import wait_until
+from tests.support import CliWorker, wait_until
 
 APP = "tests.common.concurrency_app:boot"
-
-
-def redis_now_us(client: redis.Redis) -> int:
-    seconds, micros = client.time()  # type: ignore[misc]
-    return int(seconds) * 1_000_000 + int(micros)
 
 
 def test_slots_are_owned_counted_and_reclaimed_after_their_lease(
@@ -39,8 +37,9 @@ def test_slots_are_owned_counted_and_reclaimed_after_their_lease(
 
 
 def test_two_processes_never_exceed_the_limit_and_every_job_runs_once(
-    broker: CookbookBroker, settings: Settings, redis_client: redis.Redis, cli_worker
-) -> None:  # type: ignore[no-untyped-def]
+    broker: CookbookBroker, settings: Settings, redis_client: redis.Redis,
+    cli_worker: Callable[..., CliWorker],
+) -> None:
     jobs, limit = 200, 3
     app = register(broker, redis_client, settings.namespace, limit=limit, lease_ms=5_000)
     for i in range(jobs):
@@ -62,8 +61,9 @@ def test_two_processes_never_exceed_the_limit_and_every_job_runs_once(
 
 
 def test_a_killed_holder_frees_its_slot_once_its_lease_ends(
-    broker: CookbookBroker, settings: Settings, redis_client: redis.Redis, cli_worker
-) -> None:  # type: ignore[no-untyped-def]
+    broker: CookbookBroker, settings: Settings, redis_client: redis.Redis,
+    cli_worker: Callable[..., CliWorker],
+) -> None:
     """One slot is held by a job that gets SIGKILLed, the other by a live job that keeps
     renewing (so the holder set never expires as a whole): only reclaiming the dead lease at
     acquire time lets the 40 waiting jobs through."""
@@ -114,8 +114,9 @@ def test_a_killed_holder_frees_its_slot_once_its_lease_ends(
 
 
 def test_renewal_keeps_a_job_three_leases_long_in_its_slot(
-    broker: CookbookBroker, settings: Settings, redis_client: redis.Redis, start_worker
-) -> None:  # type: ignore[no-untyped-def]
+    broker: CookbookBroker, settings: Settings, redis_client: redis.Redis,
+    start_worker: Callable[..., dramatiq.Worker],
+) -> None:
     lease_ms, shorts = 1_000, 20
     app = register(broker, redis_client, settings.namespace, limit=1, lease_ms=lease_ms,
                    retry_ms=50)
