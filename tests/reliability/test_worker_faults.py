@@ -75,7 +75,6 @@ def test_sigterm_mid_load_finishes_in_flight_and_keeps_the_rest(
 ) -> None:  # type: ignore[no-untyped-def]
     ns = settings.namespace
     apps = _load(broker, redis_client, ns)
-    fifo, batching = apps
     worker = cli_worker(APP, processes=2, threads=8, queues=QUEUES)
     wait_until(lambda: _account(redis_client, ns, apps)[0] >= 300, timeout=60,
                message="load under way")
