@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-TaskName = Literal["burn", "noop", "segfault", "exit", "allocate", "spin"]
+TaskName = Literal["burn", "noop", "segfault", "exit", "allocate", "spin", "fail"]
 
 
 class CpuJob(BaseModel):

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from common.errors import PermanentError
 from recipes.sandboxed_cpu import progress
 
 CHUNK_MB = 8
@@ -45,6 +46,20 @@ def allocate(mb: int) -> int:
     return sum(len(c) for c in chunks) // (1024 * 1024)
 
 
+class OddError(Exception):
+    """Needs two arguments, so it cannot be unpickled from its ``args``: the kind of
+    exception that breaks a whole pebble pool if it crosses the pipe as an object."""
+
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(f"odd error {code}: {detail}")
+
+
+def fail(permanent: int) -> int:
+    if permanent:
+        raise PermanentError("bad input: this job can never succeed")
+    raise OddError(7, "an exception object that does not unpickle")
+
+
 def spin() -> int:
     while True:
         pass
@@ -52,7 +67,7 @@ def spin() -> int:
 
 TASKS: dict[str, Callable[..., int]] = {
     "burn": burn, "noop": noop, "segfault": segfault, "exit": hard_exit,
-    "allocate": allocate, "spin": spin,
+    "allocate": allocate, "spin": spin, "fail": fail,
 }
 
 
