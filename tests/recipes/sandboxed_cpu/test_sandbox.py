@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import psutil
 import pytest
 
 from common.broker import CookbookBroker
@@ -12,7 +13,13 @@ from common.errors import PermanentError, TransientError
 from recipes.sandboxed_cpu import QUEUE
 from recipes.sandboxed_cpu.actors import SandboxedActors
 from recipes.sandboxed_cpu.enqueue import send_job
-from recipes.sandboxed_cpu.errors import SandboxCrashed, SandboxJobError, SandboxJobFailed
+from recipes.sandboxed_cpu.errors import (
+    SandboxCrashed,
+    SandboxJobError,
+    SandboxJobFailed,
+    SandboxMemoryExceeded,
+    SandboxTimeout,
+)
 from recipes.sandboxed_cpu.models import CpuJob
 from recipes.sandboxed_cpu.sandbox import Sandbox
 from recipes.sandboxed_cpu.tasks import call
@@ -49,6 +56,23 @@ def test_a_dead_child_is_replaced(sandbox: Sandbox) -> None:
     assert segv.value.signal == "SIGSEGV"
     second = sandbox.run(call, "d", "noop", [])["child_pid"]
     assert second != first
+
+
+def test_a_job_over_its_time_limit_has_its_child_killed(sandbox: Sandbox) -> None:
+    first = sandbox.run(call, "a", "noop", [])["child_pid"]
+    with pytest.raises(SandboxTimeout):
+        sandbox.run(call, "b", "spin", [], timeout_s=1.0)
+    wait_until(lambda: not psutil.pid_exists(first), timeout=10, message="spinning child gone")
+    assert sandbox.run(call, "c", "noop", [])["child_pid"] != first
+
+
+def test_a_memory_bomb_fails_alone_and_the_child_lives_on(sandbox: Sandbox) -> None:
+    first = sandbox.run(call, "a", "noop", [])["child_pid"]
+    with pytest.raises(SandboxMemoryExceeded) as bomb:
+        sandbox.run(call, "b", "allocate", [1_024])
+    assert isinstance(bomb.value, PermanentError) and "256 MB" in str(bomb.value)
+    assert sandbox.run(call, "c", "allocate", [64])["value"] == 64
+    assert sandbox.run(call, "d", "noop", [])["child_pid"] == first
 
 
 def test_progress_and_permanent_errors_through_a_worker(
