@@ -69,6 +69,23 @@ class MessageTooLarge(ValueError):
     """The encoded message is over ``COOKBOOK_MAX_MESSAGE_BYTES``: use a claim check."""
 
 
+def redis_failure(exc: redis.RedisError) -> tuple[type[BrokerError], str, str] | None:
+    """Which broker error a failed Redis write becomes: (class, what Redis did, detail).
+
+    None when the error is not about reaching or filling Redis.
+
+    Shared by every path that writes jobs (``enqueue``, bulk writes, Lua schedulers) so a
+    caller sees the same error classes whichever path failed.
+    """
+    if isinstance(exc, redis.AuthenticationError):
+        return BrokerUnavailable, "refused the credentials", type(exc).__name__
+    if isinstance(exc, _REDIS_DOWN):
+        return BrokerUnavailable, "is unreachable", f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, redis.exceptions.OutOfMemoryError) or str(exc).startswith("OOM"):
+        return BrokerFull, "is out of memory", "maxmemory reached, noeviction"
+    return None
+
+
 class CookbookBroker(RedisBroker):
     """RedisBroker that fails fast on send and dead-letters undecodable messages."""
 
@@ -81,20 +98,15 @@ class CookbookBroker(RedisBroker):
         return CookbookConsumer
 
     def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> Any:
-        what = f"message {message.message_id} for {message.actor_name!r} was not enqueued"
         try:
             return super().enqueue(message, delay=delay)
-        except redis.AuthenticationError as exc:
-            raise BrokerUnavailable(f"Redis at {self.safe_url} refused the credentials; {what} "
-                                    f"({type(exc).__name__})") from None
-        except _REDIS_DOWN as exc:
-            raise BrokerUnavailable(f"Redis at {self.safe_url} is unreachable; {what} "
-                                    f"({type(exc).__name__}: {exc})") from None
-        except redis.ResponseError as exc:
-            if isinstance(exc, redis.exceptions.OutOfMemoryError) or str(exc).startswith("OOM"):
-                raise BrokerFull(f"Redis at {self.safe_url} is out of memory (maxmemory "
-                                 f"reached, noeviction); {what}") from None
-            raise
+        except redis.RedisError as exc:
+            mapped = redis_failure(exc)
+            if mapped is None:
+                raise
+            error, text, detail = mapped
+            raise error(f"Redis at {self.safe_url} {text}; message {message.message_id} for "
+                        f"{message.actor_name!r} was not enqueued ({detail})") from None
 
     def do_enqueue(self, queue_name: str, redis_id: str, data: bytes) -> Any:
         if len(data) > self.max_message_bytes:

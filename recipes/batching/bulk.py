@@ -23,7 +23,7 @@ import redis
 from dramatiq.common import current_millis, dq_name
 from pydantic import BaseModel, TypeAdapter
 
-from common.broker import BrokerFull, BrokerUnavailable, MessageTooLarge
+from common.broker import BrokerFull, BrokerUnavailable, MessageTooLarge, redis_failure
 from common.jobs import TypedActor
 from recipes.batching import CHUNK
 
@@ -125,14 +125,13 @@ def check_sizes(encoded: Sequence[bytes | str], limit: int | None, what: str) ->
 
 def failure(broker: Any, exc: redis.RedisError, what: str, sent: Sequence[Any]) -> Exception:
     """The same error classes as ``CookbookBroker.enqueue``, plus what did get queued."""
+    mapped = redis_failure(exc)
+    if mapped is None:
+        return exc
+    error, text, detail = mapped
+    bulk_error = BulkEnqueueFull if issubclass(error, BrokerFull) else BulkEnqueueError
     where = f"Redis at {getattr(broker, 'safe_url', 'redis')}"
-    if isinstance(exc, redis.AuthenticationError):
-        return BulkEnqueueError(f"{where} refused the credentials; {what}", sent)
-    if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
-        return BulkEnqueueError(f"{where} is unreachable; {what} ({type(exc).__name__})", sent)
-    if isinstance(exc, redis.exceptions.OutOfMemoryError) or str(exc).startswith("OOM"):
-        return BulkEnqueueFull(f"{where} is out of memory (noeviction); {what}", sent)
-    return exc
+    return bulk_error(f"{where} {text}; {what} ({detail})", sent)
 
 
 def write(client: redis.Redis, prepared: Sequence[Prepared]) -> None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import redis
 
-from common.broker import BrokerUnavailable
+from common.broker import redis_failure
 from recipes.delayed_email.actors import DelayedEmailActors
 from recipes.delayed_email.models import Email, Record, Via
 from recipes.delayed_email.schedule import CancelResult, RescheduleResult
@@ -23,9 +23,12 @@ def _redis_needed(what: str) -> Iterator[None]:
     # Each change is one Lua call: when it fails, nothing was changed.
     try:
         yield
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise BrokerUnavailable(f"Redis is unreachable; {what} ({type(exc).__name__}: "
-                                f"{exc})") from None
+    except redis.RedisError as exc:
+        mapped = redis_failure(exc)
+        if mapped is None:
+            raise
+        error, text, detail = mapped
+        raise error(f"Redis {text}; {what} ({detail})") from None
 
 
 def send_later(actors: DelayedEmailActors, email: Email, *, delay_ms: int,
